@@ -1,0 +1,103 @@
+"""The device's parts, built from the settings and owned by one ExitStack.
+
+The command line and the daemon both build a :class:`Parts` and hand it to the pipelines.
+The factories (``make_camera``, ``make_player``, ``make_display``) are the seams where a
+test or a laptop swaps in the file backends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from looksay import paths
+from looksay.audio.players import Player, make_player
+from looksay.audio.voice import LocalVoice
+from looksay.audio.wav import Sound
+from looksay.camera import Camera, make_camera
+from looksay.config import CameraSettings, Settings
+from looksay.display import Display, make_display
+from looksay.remote.models import RemoteModels
+from looksay.remote.token import read_token
+from looksay.results import ResultStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parts:
+    """Everything a pipeline needs. Build with :func:`open_parts`."""
+
+    settings: Settings
+    models: RemoteModels
+    player: Player
+    voice: LocalVoice
+    display: Display
+    results: ResultStore
+    make_camera: Callable[[CameraSettings], Camera] = make_camera
+    _camera: Camera | None = None
+    _camera_lock: threading.Lock = field(default_factory=threading.Lock)
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def camera(self) -> Camera:
+        """The camera, opened on first use and kept open; raises a camera Failure."""
+        with self._camera_lock:
+            if self._camera is None:
+                self._camera = self.make_camera(self.settings.camera)
+                self._stack.callback(self._close_camera)
+            return self._camera
+
+    def _close_camera(self) -> None:
+        with self._camera_lock:
+            if self._camera is not None:
+                self._camera.close()
+                self._camera = None
+
+    def say_locally(self, sentence: str) -> None:
+        """Speak ``sentence`` with the on-device voice; never raises (it is the last resort)."""
+        try:
+            sound = self.voice.synthesize(sentence)
+        except Exception as exc:  # noqa: BLE001 - the last resort must not fail loudly
+            log.error("local voice failed (%s); could not say: %s", exc, sentence)
+            return
+        self.play(sound)
+
+    def play(self, sound: Sound) -> None:
+        """Play ``sound``; a broken speaker is logged, never raised into a pipeline."""
+        try:
+            self.player.play(sound)
+        except Exception as exc:  # noqa: BLE001
+            log.error("playback failed: %s", exc)
+
+    def close(self) -> None:
+        """Release every part, last opened first."""
+        self._stack.close()
+
+
+@contextlib.contextmanager
+def open_parts(settings: Settings, *,
+               camera: Callable[[CameraSettings], Camera] = make_camera) -> Iterator[Parts]:
+    """Build the parts for ``settings`` and close them all on exit."""
+    stack = contextlib.ExitStack()
+    with stack:
+        cache = paths.ensure(paths.cache_dir())
+        models = RemoteModels(settings, cache, read_token(settings))
+        stack.callback(models.close)
+        player = make_player(settings.audio)
+        stack.callback(player.close)
+        display = make_display(settings.display)
+        stack.callback(display.close)
+        parts = Parts(
+            settings=settings,
+            models=models,
+            player=player,
+            voice=LocalVoice(settings.speech.local_voice or "en-us"),
+            display=display,
+            results=ResultStore(paths.state_dir() / "results", settings.smile.keep_results),
+            make_camera=camera,
+            _stack=stack,
+        )
+        yield parts
+
