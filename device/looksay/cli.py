@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check: validate the file; show: print the effective settings; "
                    "example: print a complete commented settings file")
     p.set_defaults(func=cmd_config)
+
+    # The daemon (`run`) and the commands that talk to it over the control socket.
+    from looksay.daemon.commands import add_commands
+
+    add_commands(sub, common)
     return parser
 
 
@@ -78,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return EX_INTERRUPTED
 
 
-def _open_image(path: str):  # noqa: ANN202 - PIL type imported lazily
-    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+def _open_image(path: str):
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
@@ -103,9 +108,9 @@ def _fail_input(message: str) -> int:
 
 def cmd_describe(args: argparse.Namespace, settings: Settings) -> int:
     """``looksay describe``: print the caption, then speak it."""
-    from looksay import pipelines  # noqa: PLC0415 - keep --help and config fast
-    from looksay.errors import Failure  # noqa: PLC0415
-    from looksay.parts import open_parts  # noqa: PLC0415
+    from looksay import pipelines
+    from looksay.errors import Failure
+    from looksay.parts import open_parts
 
     image = _open_image(args.image) if args.image else None
     with open_parts(settings) as parts:
@@ -127,9 +132,9 @@ def cmd_describe(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_smile(args: argparse.Namespace, settings: Settings) -> int:
     """``looksay smile``: show the smiling picture and print where it was saved."""
-    from looksay import pipelines  # noqa: PLC0415
-    from looksay.errors import Failure  # noqa: PLC0415
-    from looksay.parts import open_parts  # noqa: PLC0415
+    from looksay import pipelines
+    from looksay.errors import Failure
+    from looksay.parts import open_parts
 
     image = _open_image(args.image) if args.image else None
     with open_parts(settings) as parts:

@@ -66,7 +66,7 @@ def setup(level: str = "info") -> None:
     try:
         if not under_journal:
             raise ImportError
-        from systemd.journal import JournalHandler  # noqa: PLC0415 - only under systemd
+        from systemd.journal import JournalHandler
 
         handler = JournalHandler(SYSLOG_IDENTIFIER="looksay")
     except ImportError:

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
 from looksay import paths
 from looksay.audio.players import Player, make_player
 from looksay.audio.voice import LocalVoice
@@ -59,7 +60,7 @@ class Parts:
         """Speak ``sentence`` with the on-device voice; never raises (it is the last resort)."""
         try:
             sound = self.voice.synthesize(sentence)
-        except Exception as exc:  # noqa: BLE001 - the last resort must not fail loudly
+        except Exception as exc:
             log.error("local voice failed (%s); could not say: %s", exc, sentence)
             return
         self.play(sound)
@@ -68,7 +69,7 @@ class Parts:
         """Play ``sound``; a broken speaker is logged, never raised into a pipeline."""
         try:
             self.player.play(sound)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.error("playback failed: %s", exc)
 
     def close(self) -> None:

@@ -48,6 +48,9 @@ class Silent:
         return contextlib.nullcontext()
 
 
+SILENT = Silent()
+
+
 @dataclass
 class Outcome:
     """What a pipeline produced, with its stage timings in seconds."""
@@ -60,7 +63,7 @@ class Outcome:
 
 
 def describe(parts: Parts, image: Image.Image | None = None, *,
-             cancel: threading.Event | None = None, feedback: Feedback = Silent(),
+             cancel: threading.Event | None = None, feedback: Feedback = SILENT,
              on_caption: Callable[[str], None] | None = None) -> Outcome:
     """Take a frame (or use ``image``), caption it and speak the caption.
 
@@ -88,7 +91,7 @@ def describe(parts: Parts, image: Image.Image | None = None, *,
 
 
 def smile(parts: Parts, image: Image.Image | None = None, *,
-          cancel: threading.Event | None = None, feedback: Feedback = Silent()) -> Outcome:
+          cancel: threading.Event | None = None, feedback: Feedback = SILENT) -> Outcome:
     """Take a frame (or use ``image``), make them smile, show and keep the result."""
     cancel = cancel or threading.Event()
     watch = Stopwatch()
@@ -103,7 +106,7 @@ def smile(parts: Parts, image: Image.Image | None = None, *,
 
 
 def speak(parts: Parts, sentence: str, *, cancel: threading.Event | None = None,
-          feedback: Feedback = Silent(), watch: Stopwatch | None = None) -> Failure | None:
+          feedback: Feedback = SILENT, watch: Stopwatch | None = None) -> Failure | None:
     """Say ``sentence`` with the remote voice, falling back to the on-device voice.
 
     A producer thread synthesizes chunk after chunk into a short queue while this thread
@@ -168,7 +171,7 @@ def _show_caption(parts: Parts, caption: str) -> None:
     try:
         card = caption_card(caption, parts.display.size)
         parts.display.show(fit(card, parts.display.size, parts.settings.display.rotation))
-    except Exception as exc:  # noqa: BLE001 - the display is a bonus; speech matters more
+    except Exception as exc:
         log.warning("could not show the caption: %s", exc)
 
 
@@ -182,7 +185,7 @@ def _synthesize_all(parts: Parts, pieces: list[str], ready: queue.Queue,
     except Failure as failure:
         ready.put(failure)
         return
-    except Exception as exc:  # noqa: BLE001 - surfaced to the speaking thread, not lost
+    except Exception as exc:
         ready.put(Failure(Kind.INTERNAL, repr(exc), service="speech"))
         return
     ready.put(None)

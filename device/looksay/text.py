@@ -47,21 +47,25 @@ def sentences(text: str) -> list[str]:
 
 
 def shorten(text: str, max_sentences: int, max_chars: int) -> str:
-    """The first ``max_sentences`` sentences (0 = all), cut to ``max_chars`` at a word."""
+    """The first ``max_sentences`` sentences (0 = all) that fit in ``max_chars``.
+
+    Whole sentences are kept when at least one fits; a first sentence longer than the
+    limit is cut at a word.
+    """
     said = sentences(text)
     if max_sentences:
         said = said[:max_sentences]
-    out = " ".join(said)
-    if len(out) <= max_chars:
+    out = ""
+    for sentence in said:
+        joined = f"{out} {sentence}" if out else sentence
+        if len(joined) > max_chars:
+            break
+        out = joined
+    if out or not said:
         return out
-    cut = out[:max_chars + 1]
-    # End at the last full sentence inside the limit when there is one of useful length,
-    # otherwise at the last whole word.
-    last_end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
-    if last_end >= max_chars // 2:
-        return cut[:last_end + 1]
-    words = cut[:max_chars].rsplit(" ", 1)[0].rstrip(",;:- ")
-    return words + "."
+    words = said[0][:max_chars + 1].rsplit(" ", 1)[0] if " " in said[0][:max_chars + 1] \
+        else said[0][:max_chars - 1]
+    return words.rstrip(",;:- ") + "."
 
 
 def for_listening(caption: str, max_sentences: int, max_chars: int) -> str:
