@@ -59,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "example: print a complete commented settings file")
     p.set_defaults(func=cmd_config)
 
+    p = sub.add_parser("doctor", parents=[common],
+                       help="check camera, speaker, buttons, display, network, Spaces, disk, "
+                       "service; say what to fix")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.add_argument("--buttons", action="store_true",
+                   help="also ask for a press of each button (interactive)")
+    p.add_argument("--list-audio", action="store_true",
+                   help="list the ALSA devices for audio.device and exit")
+    p.add_argument("--quiet", action="store_true", help="play and speak nothing")
+    p.add_argument("--hub-url", default="https://huggingface.co", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_doctor, own_config=True)
+
     # The daemon (`run`) and the commands that talk to it over the control socket.
     from looksay.daemon.commands import add_commands
 
@@ -70,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "own_config", False):
+        # doctor reports a bad config as one of its checks instead of stopping.
+        logs.setup("warning")
+        return args.func(args, None)
     try:
         settings = config.load(args.config or args.global_config, args.global_sets + args.sets)
     except ConfigError as exc:
@@ -167,6 +183,17 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
         for key, value in values.items():
             print(f"{key} = {json.dumps(value)}")
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
+    """``looksay doctor``."""
+    from looksay import doctor
+
+    if args.list_audio:
+        return doctor.list_audio()
+    return doctor.run(args.config or args.global_config, args.global_sets + args.sets,
+                      as_json=args.json, buttons=args.buttons, hub_url=args.hub_url,
+                      play=not args.quiet)
 
 
 def _timings(timings: dict[str, float]) -> str:
