@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from looksay import config
 from looksay.config import EX_CONFIG, ConfigError
 

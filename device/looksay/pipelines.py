@@ -24,7 +24,7 @@ from PIL import Image
 from looksay import text
 from looksay.audio.wav import Sound
 from looksay.camera.frames import prepare_upload
-from looksay.display.fit import caption_card, fit
+from looksay.display.fit import caption_card
 from looksay.errors import Failure, Kind
 from looksay.parts import Parts
 from looksay.stopwatch import Stopwatch
@@ -99,8 +99,7 @@ def smile(parts: Parts, image: Image.Image | None = None, *,
     with watch.stage("smile"), feedback.working():
         result = parts.models.smile(jpeg, cancel)
     with watch.stage("display"):
-        shown = fit(result, parts.display.size, parts.settings.display.rotation)
-        parts.display.show(shown)
+        parts.display.show(result)  # the display fits and turns it for its panel
         saved = parts.results.save_image(result, "smile")
     return Outcome(saved=saved, timings=watch.stop())
 
@@ -169,8 +168,7 @@ def _show_caption(parts: Parts, caption: str) -> None:
     if not parts.settings.display.show_caption or parts.settings.display.kind == "none":
         return
     try:
-        card = caption_card(caption, parts.display.size)
-        parts.display.show(fit(card, parts.display.size, parts.settings.display.rotation))
+        parts.display.show(caption_card(caption, parts.display.size))
     except Exception as exc:
         log.warning("could not show the caption: %s", exc)
 
