@@ -99,13 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         return EX_INTERRUPTED
 
 
-def _open_image(path: str):
+def _open_image(path: str, max_side: int):
     from PIL import Image, UnidentifiedImageError
 
+    from looksay.camera.frames import draft_for
+
     try:
-        with Image.open(path) as img:
-            img.load()
-            return img.copy()
+        img = Image.open(path)
+        # Decode a big JPEG at reduced scale: a 12 MP photo would take ~100 MB in full.
+        draft_for(img, max_side)
+        img.load()
+        return img
     except FileNotFoundError:
         raise SystemExit(_fail_input(f"--image {path}: no such file.")) from None
     except IsADirectoryError:
@@ -128,7 +132,7 @@ def cmd_describe(args: argparse.Namespace, settings: Settings) -> int:
     from looksay.errors import Failure
     from looksay.parts import open_parts
 
-    image = _open_image(args.image) if args.image else None
+    image = _open_image(args.image, settings.camera.max_side) if args.image else None
     with open_parts(settings) as parts:
         try:
             outcome = pipelines.describe(
@@ -152,7 +156,7 @@ def cmd_smile(args: argparse.Namespace, settings: Settings) -> int:
     from looksay.errors import Failure
     from looksay.parts import open_parts
 
-    image = _open_image(args.image) if args.image else None
+    image = _open_image(args.image, settings.camera.max_side) if args.image else None
     with open_parts(settings) as parts:
         try:
             outcome = pipelines.smile(parts, image)
