@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -153,7 +154,10 @@ class Doctor:
         for number, section in ((1, self.settings.button1), (2, self.settings.button2)):
             name = f"button {number} (GPIO{section.pin})"
             try:
-                button = Button(section.pin, pull_up=True)
+                with warnings.catch_warnings():
+                    # gpiozero warns for each pin library it tries; the verdict says it all.
+                    warnings.simplefilter("ignore")
+                    button = Button(section.pin, pull_up=True)
             except BadPinFactory:
                 return [Check("buttons", "absent", "not present (no GPIO on this machine)",
                               essential=False)]
