@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from looksay import clock
 from looksay.errors import Failure, Kind
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,6 @@ POLL = 0.05
 CONNECT_S, READ_S, WRITE_S, POOL_S = 15.0, 60.0, 60.0, 15.0
 #: A result file larger than this is not a caption, a voice or a picture.
 MAX_DOWNLOAD = 64 * 1024 * 1024
-#: Before this time the clock cannot be right (no RTC on a Pi: it starts in the past
-#: until NTP answers), so certificate errors then mean "wait for the clock".
-CLOCK_FLOOR = 1_735_689_600  # 2025-01-01T00:00:00Z
 #: Subfolders of the cache folder that hold our transfers (emptied after each use).
 DOWNLOADS, UPLOADS = "downloads", "uploads"
 
@@ -234,6 +232,15 @@ class Space:
         if cancel is not None and cancel.is_set():
             raise Failure(Kind.CANCELLED, f"{self.src} {self.api_name}: cancelled before "
                           "the call", service=self.service)
+        # Plain HTTP (a server on the LAN) has no certificates, so needs no clock.
+        tls = is_space_id(self.src) or self.src.lower().startswith("https:")
+        if tls and not clock.wait_until_plausible(deadline, cancel):
+            if cancel is not None and cancel.is_set():
+                raise Failure(Kind.CANCELLED, f"{self.src}: cancelled while waiting for "
+                              "the clock", service=self.service)
+            raise Failure(Kind.CLOCK, f"{self.src}: the clock is not synchronised yet "
+                          f"({time.strftime('%Y-%m-%d %H:%M')}); waiting for network time",
+                          service=self.service)
         uploads = self._write_uploads(files or {})
         try:
             for attempt in (1, 2):
@@ -577,7 +584,7 @@ def classify(exc: BaseException, service: str, src: str, api_name: str = "") -> 
         return fail(Kind.CLOCK, f"{src}: certificate not yet valid - the clock is not set "
                     "(waiting for network time?)")
     if "certificate verify failed" in low or "certificate_verify_failed" in low:
-        if time.time() < CLOCK_FLOOR:
+        if not clock.plausible():
             return fail(Kind.CLOCK, f"{src}: certificate check failed and the clock says "
                         f"{time.strftime('%Y-%m-%d')} (not synchronised yet)")
         return fail(Kind.NO_INTERNET, f"{src}: the secure connection was refused "
