@@ -134,3 +134,10 @@ def test_config_check_is_quiet_and_ok_for_the_example():
     done = run_cli("config", "check", "--config", str(EXAMPLE))
     assert done.returncode == 0
     assert "OK" in done.stdout
+
+
+def test_readme_documents_every_key():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name, section in config.sections(config.Settings()):
+        for key in section.__dataclass_fields__:
+            assert f"`{name}.{key}`" in readme, f"README lacks {name}.{key}"
