@@ -230,3 +230,163 @@ def make_fb(tmp_path: Path) -> Callable[..., tuple[Path, Path]]:
         (sysfs / "stride").write_text(f"{stride}\n")
         return dev, sysfs
     return make
+
+
+# ==========================================================================================
+# The daemon's fixtures (owned by the daemon area, used by tests/test_daemon_*.py).
+# Everything above this line belongs to the camera/display area.
+# ==========================================================================================
+
+import shutil  # noqa: E402 - kept with the section that uses it
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+
+@pytest.fixture
+def mock_pins():
+    """gpiozero's own mock pin factory (PWM-capable pins), installed for the whole test."""
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    saved = Device.pin_factory
+    factory = MockFactory(pin_class=MockPWMPin)
+    Device.pin_factory = factory
+    try:
+        yield factory
+    finally:
+        factory.reset()
+        Device.pin_factory = saved
+
+
+@dataclass
+class DaemonDirs:
+    """The systemd-style folders of one test's daemon."""
+
+    root: Path
+    state: Path
+    cache: Path
+    runtime: Path
+
+    @property
+    def socket(self) -> Path:
+        """The control socket's path."""
+        return self.runtime / "control.sock"
+
+    def env(self) -> dict[str, str]:
+        """The variables systemd would set for them."""
+        return {"STATE_DIRECTORY": str(self.state), "CACHE_DIRECTORY": str(self.cache),
+                "RUNTIME_DIRECTORY": str(self.runtime)}
+
+
+@pytest.fixture
+def daemon_dirs(monkeypatch: pytest.MonkeyPatch) -> DaemonDirs:
+    """STATE/CACHE/RUNTIME_DIRECTORY in a short temp folder, set in os.environ.
+
+    Short because a Unix socket's path may not exceed 107 bytes, which pytest's tmp_path
+    can; removed again at the end.
+    """
+    root = Path(tempfile.mkdtemp(prefix="lsd-"))
+    dirs = DaemonDirs(root, root / "state", root / "cache", root / "run")
+    for path in (dirs.state, dirs.cache, dirs.runtime):
+        path.mkdir()
+    for var, value in dirs.env().items():
+        monkeypatch.setenv(var, value)
+    try:
+        yield dirs
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon_settings(remote_settings, photos: Path):
+    """``make(*overrides)``: settings for a daemon against the stand-in Spaces.
+
+    The file camera on a real photo, aplay on ALSA's default device (point it at a capture
+    with the ``alsa_capture`` fixture), volume 100 so the samples arrive unscaled.
+    """
+    def make(*overrides: str):
+        return remote_settings("camera.source=file",
+                               f'camera.path="{photos / "cat-chelsea.jpg"}"',
+                               "audio.player=aplay", 'audio.device="default"',
+                               "audio.volume=100", *overrides)
+    return make
+
+
+class Fingers:
+    """Presses the buttons on mock pins with real timing, as a person would."""
+
+    def __init__(self, factory, settings) -> None:
+        self.pins = {1: factory.pin(settings.button1.pin), 2: factory.pin(settings.button2.pin)}
+        self.hold_time = settings.buttons.hold_time
+        self.double_time = settings.buttons.double_time
+
+    def down(self, button: int = 1) -> float:
+        """Press and keep pressed; returns time.monotonic() just before the edge."""
+        now = time.monotonic()
+        self.pins[button].drive_low()
+        return now
+
+    def up(self, button: int = 1) -> None:
+        """Let go."""
+        self.pins[button].drive_high()
+
+    def short(self, button: int = 1, hold: float = 0.08) -> float:
+        """A short press; returns the time of the press edge."""
+        at = self.down(button)
+        time.sleep(hold)
+        self.up(button)
+        return at
+
+    def long(self, button: int = 1) -> float:
+        """Held past hold_time, then let go."""
+        at = self.down(button)
+        time.sleep(self.hold_time + 0.15)
+        self.up(button)
+        return at
+
+    def double(self, button: int = 1) -> float:
+        """Two short presses, the second well within double_time of the first release."""
+        at = self.short(button)
+        time.sleep(min(0.08, self.double_time / 3))
+        self.short(button)
+        return at
+
+
+@pytest.fixture
+def start_daemon(daemon_dirs: DaemonDirs, mock_pins):
+    """``start(settings, **kwargs) -> (daemon, fingers)``: a Daemon running in this process.
+
+    ``kwargs`` go to the Daemon (``daemon_class`` picks a subclass).
+    Its main loop runs on a thread (signals are for the process test); it is stopped at
+    the end of the test. gpiozero uses the mock pins; no sd_notify socket.
+    """
+    from looksay.daemon.daemon import Daemon
+    from looksay.daemon.notify import Notifier
+
+    running = []
+
+    def start(settings, **kwargs):
+        kwargs.setdefault("greet", False)
+        kwargs.setdefault("notifier", Notifier({}))
+        daemon_class = kwargs.pop("daemon_class", Daemon)
+        daemon = daemon_class(settings, **kwargs)
+        thread = threading.Thread(target=daemon.run, kwargs={"handle_signals": False},
+                                  name="daemon-main", daemon=True)
+        thread.start()
+        daemon.test_thread = thread  # so a test can stop it and wait: restart tests
+        running.append((daemon, thread))
+        deadline = time.monotonic() + 20
+        while daemon.state != "ready":
+            if not thread.is_alive():
+                raise AssertionError("the daemon did not start (see the log above)")
+            if time.monotonic() > deadline:
+                raise AssertionError("the daemon did not become ready within 20 s")
+            time.sleep(0.01)
+        return daemon, Fingers(mock_pins, settings)
+
+    yield start
+    for daemon, thread in running:
+        daemon.request_stop()
+        thread.join(6)
+        assert not thread.is_alive(), "the daemon did not stop within 6 s"
