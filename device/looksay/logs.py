@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import time
+from typing import TextIO
 
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
              logging.CRITICAL: 2}
@@ -43,6 +44,18 @@ class CollapseRepeats(logging.Filter):
         return True
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time, not what it was at set-up."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 class _StderrFormatter(logging.Formatter):
     def __init__(self, prefix_priority: bool) -> None:
         super().__init__("%(levelname)s %(name)s: %(message)s")
@@ -70,7 +83,7 @@ def setup(level: str = "info") -> None:
 
         handler = JournalHandler(SYSLOG_IDENTIFIER="looksay")
     except ImportError:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(_StderrFormatter(prefix_priority=under_journal))
     handler.addFilter(CollapseRepeats())
     root.addHandler(handler)
