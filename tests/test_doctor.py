@@ -120,3 +120,15 @@ def test_pipewire_default_is_detected(tmp_path, monkeypatch):
     check = doctor.Doctor(config.Settings(), play=False).speaker()
     assert check.status == "fail"
     assert "PipeWire" in check.detail and "audio.device" in check.remedy
+
+
+def test_with_the_service_running_doctor_asks_it_instead_of_taking_the_hardware(
+        start_daemon, daemon_settings, daemon_dirs, alsa_capture, spaces):
+    """The daemon owns the camera and the pins; doctor reports what the daemon says."""
+    start_daemon(daemon_settings())
+    d = doctor.Doctor(daemon_settings(), play=False)
+    assert d.daemon is not None
+    camera = d.camera()
+    assert camera.status == "pass" and "held by the running looksay service" in camera.detail
+    (buttons,) = d.buttons_check()
+    assert buttons.status == "pass" and "running looksay service" in buttons.detail

@@ -62,6 +62,8 @@ class Doctor:
         self.buttons = buttons
         self.play = play
         self._player = None
+        #: The running daemon's status, when it answers: it owns the camera and the pins.
+        self.daemon: dict | None = _daemon_status()
 
     def run(self, report: Callable[[Check], None] = lambda c: None) -> list[Check]:
         """Run every check, calling ``report`` as each finishes."""
@@ -112,6 +114,13 @@ class Doctor:
         from looksay.errors import Failure, Kind
 
         cam = self.settings.camera
+        if self.daemon is not None:
+            # The running service holds the camera; ask it rather than fight over it.
+            state = str(self.daemon.get("camera", "unknown"))
+            ok = state in ("ready", "opening")
+            return Check("camera", "pass" if ok else "fail",
+                         f"held by the running looksay service: {state}",
+                         "see journalctl -u looksay -b for the camera's errors")
         if cam.source == "picamera2":
             try:
                 import picamera2  # noqa: F401
@@ -150,6 +159,11 @@ class Doctor:
         except ImportError:
             return [Check("buttons", "fail", "gpiozero is not installed",
                           "run scripts/install again")]
+        if self.daemon is not None and not self.buttons:
+            state = str(self.daemon.get("buttons", "unknown"))
+            return [Check("buttons", "pass" if state == "ready" else "fail",
+                          f"held by the running looksay service: {state}",
+                          "check the wiring and journalctl -u looksay -b", essential=False)]
         found = []
         for number, section in ((1, self.settings.button1), (2, self.settings.button2)):
             name = f"button {number} (GPIO{section.pin})"
@@ -341,6 +355,17 @@ class Doctor:
                 voice = LocalVoice(self.settings.speech.local_voice)
                 self._player.play(voice.synthesize(sentence))
         return sentence
+
+
+def _daemon_status() -> dict | None:
+    """The running daemon's status over the control socket, or None when none answers."""
+    from looksay.daemon import control
+
+    try:
+        reply = control.request({"cmd": "status"}, timeout=3)
+    except (control.ControlError, OSError):
+        return None
+    return reply if isinstance(reply, dict) else None
 
 
 def local_address() -> str | None:
