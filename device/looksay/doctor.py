@@ -365,7 +365,8 @@ def _daemon_status() -> dict | None:
         reply = control.request({"cmd": "status"}, timeout=3)
     except (control.ControlError, OSError):
         return None
-    return reply if isinstance(reply, dict) else None
+    status = reply.get("status")
+    return status if isinstance(status, dict) else None
 
 
 def local_address() -> str | None:
