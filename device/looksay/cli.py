@@ -10,9 +10,14 @@ import argparse
 import json
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from looksay import __version__, config, logs
 from looksay.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from looksay.errors import Failure
+    from looksay.parts import Parts
 
 log = logging.getLogger("looksay")
 
@@ -138,15 +143,11 @@ def cmd_describe(args: argparse.Namespace, settings: Settings) -> int:
             outcome = pipelines.describe(
                 parts, image, on_caption=lambda caption: print(caption, flush=True))
         except Failure as failure:
-            print(f"looksay: {failure.spoken} [{failure}]", file=sys.stderr)
-            pipelines.announce(parts, failure)
-            return EX_FAILED
+            return _failed(parts, failure)
         log.info("describe timings: %s", _timings(outcome.timings))
         if outcome.voice_failure:
-            print(f"looksay: the caption was read by the local voice: "
-                  f"{outcome.voice_failure.spoken} [{outcome.voice_failure}]", file=sys.stderr)
-            pipelines.announce(parts, outcome.voice_failure)
-            return EX_FAILED
+            return _failed(parts, outcome.voice_failure,
+                           "the caption was read by the local voice: ")
     return 0
 
 
@@ -161,15 +162,22 @@ def cmd_smile(args: argparse.Namespace, settings: Settings) -> int:
         try:
             outcome = pipelines.smile(parts, image)
         except Failure as failure:
-            print(f"looksay: {failure.spoken} [{failure}]", file=sys.stderr)
-            pipelines.announce(parts, failure)
-            return EX_FAILED
+            return _failed(parts, failure)
     log.info("smile timings: %s", _timings(outcome.timings))
     if outcome.saved:
         print(outcome.saved)
     else:
         print("looksay: shown on the display; not kept (smile.keep_results = 0)", file=sys.stderr)
     return 0
+
+
+def _failed(parts: Parts, failure: Failure, prefix: str = "") -> int:
+    """Print the reason (and the detail for the maker), say it, and give the exit status."""
+    from looksay import pipelines
+
+    print(f"looksay: {prefix}{failure.spoken} [{failure}]", file=sys.stderr)
+    pipelines.announce(parts, failure)
+    return EX_FAILED
 
 
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
