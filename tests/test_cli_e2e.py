@@ -126,7 +126,7 @@ def test_no_internet_is_said_plainly(run, alsa_capture):
     port = fs.free_port()
     done = run("describe", "--image", str(CAT), "--set", f'caption.space="http://127.0.0.1:{port}/"')
     assert done.returncode == 1
-    assert "can't reach" in done.stderr or "not available" in done.stderr
+    assert "describing service is not available" in done.stderr
     alsa_capture.settle()
     assert alsa_capture.captured_seconds() > 1.0
 
@@ -184,3 +184,18 @@ def test_importing_the_cli_does_not_load_gradio_or_pillow():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=dict(os.environ), check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_broken_speaker_is_a_failure_not_a_silent_success(run, spaces):
+    done = run("describe", "--image", str(CAT), "--set", 'audio.device="nosuchcard"')
+    assert done.stdout.strip()  # the caption was printed
+    assert done.returncode == 1
+    assert "can't play sound" in done.stderr and "audio.device" in done.stderr
+
+
+def test_a_big_picture_is_refused_plainly(run, tmp_path):
+    huge = tmp_path / "huge.png"
+    Image.new("1", (20000, 20000)).save(huge)
+    done = run("describe", "--image", str(huge))
+    assert done.returncode == 66
+    assert "Traceback" not in done.stderr and str(huge) in done.stderr

@@ -124,11 +124,13 @@ def test_smile_returns_the_changed_picture_and_sends_whole_numbers(models, space
 
 # ---------------------------------------------------------------- failure kinds
 
-def test_closed_port_is_no_internet_and_quick(models, spaces):
+def test_a_self_hosted_server_that_is_down_is_not_available_and_quick(models, spaces):
+    # The network works (the connection was refused by the host): not "check the Wi-Fi".
     port = free_port()
     m = models(f'caption.space="http://127.0.0.1:{port}/"')
     failure, took = failure_of(m.caption, cat())
-    assert failure.kind is Kind.NO_INTERNET
+    assert failure.kind is Kind.GONE
+    assert "is the server running" in failure.detail
     assert "connection refused" in failure.detail and str(port) in failure.detail
     assert failure.service == "caption"
     assert took < 5
@@ -330,7 +332,7 @@ def test_client_is_reused_and_rebuilt_after_the_space_comes_back(models, spaces)
 
     spaces["speech"].stop()
     failure, _ = failure_of(m.synthesize, "Hello.")
-    assert failure.kind is Kind.NO_INTERNET
+    assert failure.kind is Kind.GONE
 
     spaces["speech"].start()  # same port
     assert m.synthesize("Back again.").duration > 0
@@ -376,7 +378,7 @@ def test_connection_dropped_on_a_new_client_is_a_passing_trouble(models, spaces)
 def test_probe_says_how_each_space_is(models, spaces):
     m = models(f'smile.space="http://127.0.0.1:{free_port()}/"')
     assert m.probe("caption", 5) == "answers"
-    assert m.probe("smile", 5).startswith("not reachable: cannot connect")
+    assert m.probe("smile", 5).startswith("not reachable: nothing answers")
     spaces["speech"].restart(variant="changed")
     said = m.probe("speech", 5)
     assert said.startswith("changed: /synthesize: missing parameter 'speaker'")

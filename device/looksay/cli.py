@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -87,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "config" and args.action == "example":
+        # The way out of a broken config must not depend on the config.
+        return _print(config.example_toml())
     if getattr(args, "own_config", False):
         # doctor reports a bad config as one of its checks instead of stopping.
         logs.setup("warning")
@@ -95,35 +100,70 @@ def main(argv: list[str] | None = None) -> int:
         settings = config.load(args.config or args.global_config, args.global_sets + args.sets)
     except ConfigError as exc:
         print(f"looksay: bad configuration: {exc}", file=sys.stderr)
+        if args.command == "run":
+            _say_config_error()
         return config.EX_CONFIG
     logs.setup(settings.log.level)
+    if args.command != "run":
+        # SIGTERM unwinds like Ctrl-C, so uploads and downloads are still cleaned up.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args, settings)
     except KeyboardInterrupt:
         print("looksay: interrupted", file=sys.stderr)
         return EX_INTERRUPTED
+    except BrokenPipeError:
+        # `looksay config show | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
-def _open_image(path: str, max_side: int):
-    from PIL import Image, UnidentifiedImageError
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
-    from looksay.camera.frames import draft_for
 
+def _print(text: str) -> int:
     try:
-        img = Image.open(path)
-        # Decode a big JPEG at reduced scale: a 12 MP photo would take ~100 MB in full.
-        draft_for(img, max_side)
-        img.load()
-        return img
-    except FileNotFoundError:
-        raise SystemExit(_fail_input(f"--image {path}: no such file.")) from None
-    except IsADirectoryError:
-        raise SystemExit(_fail_input(f"--image {path}: is a folder; give one picture.")) from None
-    except PermissionError:
-        raise SystemExit(_fail_input(f"--image {path}: not allowed to read it.")) from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise SystemExit(_fail_input(f"--image {path}: not a picture Pillow can open "
-                                     f"({exc}). Use a JPEG or PNG.")) from None
+        print(text, end="", flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _say_config_error() -> None:
+    """The device is about to stop for a bad config: say so, or the person hears nothing.
+
+    systemd will not restart it (exit 78), so this is the last thing the device says until
+    the owner fixes the file. The built-in audio settings are used: the file is unreadable.
+    """
+    from looksay.audio.players import make_player
+    from looksay.audio.voice import LocalVoice
+
+    sentence = ("My settings file has a mistake, so I cannot start. Ask the owner to run "
+                "looksay config check.")
+    try:
+        player = make_player(config.Settings().audio)
+        player.play(LocalVoice().synthesize(sentence))
+        player.close()
+    except Exception as exc:  # the printed message still stands
+        print(f"looksay: could not say it either: {exc}", file=sys.stderr)
+
+
+def _open_image(path: str, max_side: int):  # -> PIL.Image.Image
+    """The picture given with --image (big JPEGs decoded at reduced scale), or exit 66."""
+    import warnings
+
+    from looksay.camera.file import FileCamera
+    from looksay.errors import Failure
+
+    # Our own picture: a very large one is decoded small, not a decompression bomb.
+    warnings.filterwarnings("ignore", message=".*decompression bomb.*")
+    if not os.path.exists(path):
+        raise SystemExit(_fail_input(f"--image {path}: no such file."))
+    try:
+        return FileCamera(path, max_side=max_side).capture()
+    except Failure as failure:
+        raise SystemExit(_fail_input(f"--image: {failure.detail}")) from None
 
 
 def _fail_input(message: str) -> int:
@@ -183,9 +223,6 @@ def _failed(parts: Parts, failure: Failure, prefix: str = "") -> int:
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     """``looksay config check|show``."""
     where = settings.source or "built-in defaults (no config file)"
-    if args.action == "example":
-        print(config.example_toml(), end="")
-        return 0
     if args.action == "check":
         print(f"looksay: configuration OK: {where}")
         return 0

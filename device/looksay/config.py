@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,9 @@ from looksay import paths
 #: Exit status for a bad configuration (sysexits.h EX_CONFIG). The systemd unit's
 #: ``RestartPreventExitStatus=78`` keeps a broken config from becoming a restart loop.
 EX_CONFIG = 78
+
+#: A Space id (owner/name), or an http(s) URL of a Gradio server.
+_SPACE_SRC = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/[\w.-]+|https?://[^\s/]+(?:/\S*)?)$")
 
 ACTIONS = (
     "describe",
@@ -136,10 +141,10 @@ class AudioSettings:
         "default", "ALSA device for aplay, e.g. plughw:CARD=Headphones,DEV=0. A system "
         "service cannot reach PipeWire's 'default': name the card.")
     path: str = setting("", "Folder for WAV files, for player = file.")
-    volume: int = setting(80, "Starting volume in percent (later changes are remembered).",
-                          lo=0, hi=100)
+    volume: int = setting(80, "Starting volume in percent (later changes are remembered; "
+                          "never below 10, so the device is never mute).", lo=10, hi=100)
     max_volume: int = setting(100, "The buttons and commands never go above this, in percent.",
-                              lo=1, hi=100)
+                              lo=10, hi=100)
     volume_step: int = setting(10, "How much volume up/down changes it, in percent.",
                                lo=1, hi=50)
 
@@ -358,6 +363,9 @@ def _check_value(key: str, f: dataclasses.Field[Any], value: Any, where: str) ->
     kind = type(default)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if kind is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: {key} = {value!r} must be a finite number"
+                          f"{_allowed(meta)}.")
     if type(value) is not kind:
         raise ConfigError(f"{where}: {key} = {value!r} must be {_kind_name(kind)}"
                           f"{_allowed(meta)}.")
@@ -389,6 +397,10 @@ def _check_across(s: Settings, where: str) -> None:
         if not section.space.strip():
             raise ConfigError(f"{where}: {name}.space is empty: give a Space id such as "
                               f"'{getattr(Settings(), name).space}' or a server URL.")
+        if not _SPACE_SRC.match(section.space.strip()):
+            raise ConfigError(f"{where}: {name}.space = {section.space!r} is neither a Space id "
+                              f"(owner/name, such as '{getattr(Settings(), name).space}') "
+                              "nor a server URL (http://host:port/ or https://...).")
         if not section.api_name.startswith("/"):
             raise ConfigError(f"{where}: {name}.api_name = {section.api_name!r} must start "
                               f"with '/', for example '{getattr(Settings(), name).api_name}'.")
@@ -417,8 +429,12 @@ def _allowed(meta: Any) -> str:
         return " (allowed: " + ", ".join(repr(c) for c in meta["choices"]) + ")"
     lo, hi = meta.get("lo"), meta.get("hi")
     if lo is not None and hi is not None:
-        return f" (allowed: {lo:g} to {hi:g})"
+        return f" (allowed: {_number(lo)} to {_number(hi)})"
     return ""
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _did_you_mean(word: str, options: Any) -> str:

@@ -27,6 +27,7 @@ class Kind(enum.Enum):
     CAMERA_MISSING = "I can't find the camera. Ask the owner to check its cable."
     CAMERA_BUSY = "The camera is in use by another program. Ask the owner to close it."
     CAMERA_FAILED = "The camera did not take a picture. Press again."
+    SPEAKER = "I can't play sound. Ask the owner to check the speaker and audio.device."
     CANCELLED = "Cancelled."
     INTERNAL = "Something went wrong inside me. Press again, and tell the owner if it repeats."
 

@@ -20,6 +20,7 @@ from looksay.audio.wav import Sound
 from looksay.camera import Camera, make_camera
 from looksay.config import CameraSettings, Settings
 from looksay.display import Display, make_display
+from looksay.errors import Failure, Kind
 from looksay.remote.models import RemoteModels
 from looksay.remote.token import read_token
 from looksay.results import ResultStore
@@ -57,20 +58,25 @@ class Parts:
                 self._camera = None
 
     def say_locally(self, sentence: str) -> None:
-        """Speak ``sentence`` with the on-device voice; never raises (it is the last resort)."""
+        """Speak ``sentence`` with the on-device voice.
+
+        A voice that cannot speak is logged (the sentence is in the log too); a speaker
+        that cannot play raises ``Failure(SPEAKER)``, so no one reports success in silence.
+        """
         try:
             sound = self.voice.synthesize(sentence)
-        except Exception as exc:
+        except Exception as exc:  # the words are logged; the speaker check is below
             log.error("local voice failed (%s); could not say: %s", exc, sentence)
             return
         self.play(sound)
 
     def play(self, sound: Sound) -> None:
-        """Play ``sound``; a broken speaker is logged, never raised into a pipeline."""
+        """Play ``sound``; a broken speaker raises ``Failure(SPEAKER)`` naming the cause."""
         try:
             self.player.play(sound)
         except Exception as exc:
-            log.error("playback failed: %s", exc)
+            raise Failure(Kind.SPEAKER, f"{exc}. Check audio.device "
+                          "(looksay doctor --list-audio).") from exc
 
     def close(self) -> None:
         """Release every part, last opened first."""

@@ -153,8 +153,14 @@ def speak(parts: Parts, sentence: str, *, cancel: threading.Event | None = None,
 
 
 def announce(parts: Parts, failure: Failure) -> None:
-    """Say why something failed, with the on-device voice (it works offline)."""
-    parts.say_locally(failure.spoken)
+    """Say why something failed, with the on-device voice (it works offline).
+
+    Never raises: when the speaker itself is broken, the log is all that is left.
+    """
+    try:
+        parts.say_locally(failure.spoken)
+    except Failure as speaker:
+        log.error("could not say %r: %s", failure.spoken, speaker)
 
 
 def _frame(parts: Parts, image: Image.Image | None, watch: Stopwatch) -> bytes:

@@ -129,7 +129,7 @@ def _job_result(reply: dict[str, Any], show_said: bool = True) -> int:
         if reply.get("spoken"):  # done, but with a hitch (the local voice took over)
             print(f"looksay: {reply['spoken']} [{reply.get('detail', '')}]", file=sys.stderr)
         return 0
-    if reply.get("error") == "busy":
+    if reply.get("outcome") == "busy":  # the device was busy; a busy Space is a failure
         print(f"looksay: {reply.get('message', 'busy')}", file=sys.stderr)
         return EX_TEMPFAIL
     if reply.get("outcome") == "cancelled":
@@ -168,7 +168,14 @@ def cmd_status(args: argparse.Namespace, settings: Any) -> int:
 
 def cmd_say(args: argparse.Namespace, settings: Any) -> int:
     """``looksay say TEXT``: speak through the device."""
-    reply = _ask({"cmd": "say", "text": " ".join(args.text)}, timeout=WAIT_SECONDS)
+    text = " ".join(args.text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        print("looksay: the text is not valid UTF-8; set a UTF-8 locale (e.g. LANG=C.UTF-8)",
+              file=sys.stderr)
+        return 2
+    reply = _ask({"cmd": "say", "text": text}, timeout=WAIT_SECONDS)
     if isinstance(reply, int):
         return reply
     return _job_result(reply, show_said=False)
@@ -181,11 +188,12 @@ def cmd_volume(args: argparse.Namespace, settings: Any) -> int:
         try:
             value = int(value.rstrip("%"))
         except ValueError:
-            print(f"looksay: volume {args.value!r}: give a number from 0 to 100, up or down",
+            print(f"looksay: volume {args.value!r}: give a number from 10 to 100, up or down",
                   file=sys.stderr)
             return 2
-        if not 0 <= value <= 100:
-            print(f"looksay: volume {value}: give a number from 0 to 100", file=sys.stderr)
+        if not 10 <= value <= 100:
+            print(f"looksay: volume {value}: give a number from 10 to 100 (below 10 the "
+                  "device could not be heard)", file=sys.stderr)
             return 2
     reply = _ask({"cmd": "volume", "value": value})
     if isinstance(reply, int):

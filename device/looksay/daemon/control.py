@@ -189,7 +189,8 @@ class ControlServer:
 
 
 def _reply(conn: socket.socket, message: dict[str, Any]) -> None:
-    conn.sendall(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
+    # ensure_ascii: a stray surrogate in some text must not break the reply.
+    conn.sendall(json.dumps(message).encode("ascii") + b"\n")
 
 
 def _answers(path: Path) -> bool:

@@ -499,7 +499,7 @@ class Daemon:
         elif job.cancel.is_set():
             job.outcome = "cancelled"
             job.failure = None
-            parts.say_locally(Kind.CANCELLED.value)
+            pipelines.announce(parts, Failure(Kind.CANCELLED, "cancelled by a press"))
         elif job.failure is not None:
             job.outcome = "failed"
             self._remember_failure(job, job.failure)
@@ -621,7 +621,10 @@ class Daemon:
         words = "Ready."
         if self.buttons is None:
             words += " I can't use the buttons. Ask the owner to check the settings."
-        self.parts.say_locally(words)
+        try:
+            self.parts.say_locally(words)
+        except Failure as failure:
+            log.error("could not say %r at start: %s", words, failure)
 
     # ------------------------------------------------------------------ control requests
 

@@ -25,6 +25,8 @@ from looksay.config import AudioSettings
 from looksay.daemon.state import State, StateFile
 
 log = logging.getLogger(__name__)
+#: The lowest volume buttons and commands can set, in percent: the device never goes mute.
+MIN_VOLUME = 10
 
 #: Speech resumed after an interruption starts this much before where it stopped, so the
 #: interrupted word is heard whole.
@@ -329,10 +331,12 @@ class Volume:
         return self.audio.max_volume
 
     def _cap(self, percent: int) -> int:
-        return max(0, min(self.audio.max_volume, int(percent)))
+        # Never silent: a blind user who turned it all the way down could not hear the
+        # device again to turn it back up.
+        return max(MIN_VOLUME, min(self.audio.max_volume, int(percent)))
 
     def set(self, percent: int) -> int:
-        """Set the volume (capped to 0..max_volume), remember it and return it."""
+        """Set the volume (kept within MIN_VOLUME..max_volume), remember it and return it."""
         with self._lock:
             self.level = self._cap(percent)
             self.output.volume = self.level

@@ -631,8 +631,13 @@ def classify(exc: BaseException, service: str, src: str, api_name: str = "") -> 
         if "ConnectTimeout" in names:
             return fail(Kind.NO_INTERNET, f"{src}: no answer from {host} (connect timeout)")
         if "ConnectError" in names:
-            return fail(Kind.NO_INTERNET, f"{src}: cannot connect to {host} "
-                        f"({_connect_reason(low, text)})")
+            reason = _connect_reason(low, text)
+            if "refused" in reason and not (is_space_id(src) or is_hf_url(src)):
+                # The network works: a self-hosted server is just not running. "Check
+                # the Wi-Fi" would send the person the wrong way.
+                return fail(Kind.GONE, f"{src}: nothing answers at {host} ({reason}); "
+                            "is the server running?")
+            return fail(Kind.NO_INTERNET, f"{src}: cannot connect to {host} ({reason})")
         if "TimeoutException" in names:
             return fail(Kind.TOO_SLOW, f"{where}: the server stopped answering "
                         f"({type(exc).__name__})")
@@ -712,7 +717,7 @@ def _stale_sign(failure: Failure, exc: BaseException) -> bool:
     if isinstance(exc, concurrent.futures.CancelledError):
         return True
     return failure.kind in (Kind.CHANGED, Kind.WAKING_UP) or (
-        failure.kind is Kind.NO_INTERNET and "refused" in failure.detail)
+        failure.kind in (Kind.NO_INTERNET, Kind.GONE) and "refused" in failure.detail)
 
 
 def _is_file_data(value: Any) -> bool:
