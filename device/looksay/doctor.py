@@ -43,6 +43,11 @@ class Check:
     #: A failed essential check means the device cannot do its job.
     essential: bool = True
 
+    def __post_init__(self) -> None:
+        # A remedy only means something for a failed check.
+        if self.status != "fail":
+            self.remedy = ""
+
     def line(self) -> str:
         """One line for the terminal."""
         mark = {"pass": "PASS", "fail": "FAIL", "absent": "----"}[self.status]
@@ -135,8 +140,10 @@ class Doctor:
                 camera.close()
         except Failure as failure:
             if failure.kind is Kind.CAMERA_MISSING and cam.source == "picamera2":
-                return Check("camera", "absent", f"not present ({failure.detail})",
-                             "check the ribbon cable, then reboot", essential=False)
+                # picamera2 is installed, so this is a Pi that should have a camera.
+                return Check("camera", "fail", f"no camera found ({failure.detail})",
+                             "check the ribbon cable (contacts facing the right way), then "
+                             "reboot; rpicam-hello --list-cameras should list it")
             remedy = {Kind.CAMERA_BUSY: "another program holds the camera: if it is the "
                       "looksay service that is fine (stop it to test: sudo systemctl stop "
                       "looksay); otherwise close that program"}.get(
@@ -342,7 +349,12 @@ class Doctor:
     def speak_summary(self, checks: list[Check]) -> str:
         """Say the verdict out loud on the device; returns the sentence."""
         failed = [c.name for c in checks if c.status == "fail"]
-        if not failed:
+        absent = [c.name for c in checks if c.status == "absent"
+                  and c.name in ("camera", "buttons", "speaker")]
+        if not failed and absent:
+            sentence = (f"The checks passed, but this machine has no {' or '.join(absent)}, "
+                        "so it cannot work as the device.")
+        elif not failed:
             sentence = "All checks passed. I am ready."
         else:
             sentence = (f"{len(failed)} {'check' if len(failed) == 1 else 'checks'} failed: "
