@@ -127,6 +127,7 @@ class Story:
     scratch_left: list[str] = field(default_factory=list)
     installed_init: str = ""
     config_after_update: str = ""
+    broken_config_kept: bool = False
     host_before: dict = field(default_factory=dict)
     host_after: dict = field(default_factory=dict)
 
@@ -213,6 +214,17 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     init = checkout / "device" / "looksay" / "__init__.py"
     init.write_text(init.read_text() + "\n# a newer checkout\n")
     run("update")
+
+    # A typo in the settings: the installer must not restart onto it (exit 78, no restart
+    # loop), and must keep the owner's file as it is.
+    good = (root / CONFIG).read_text()
+    (root / CONFIG).write_text(good + "\n[speach]\nspeed = 2\n")
+    args = [str(checkout / "scripts" / "install"), "--root", str(root)]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600,
+                          check=False)
+    s.runs["broken"] = Run(args, done.returncode, done.stdout + done.stderr)
+    s.broken_config_kept = (root / CONFIG).read_text().endswith("[speach]\nspeed = 2\n")
+    (root / CONFIG).write_text(good)
     s.installed_init = (site / "looksay" / "__init__.py").read_text()
     s.config_after_update = (root / CONFIG).read_text()
 
@@ -298,6 +310,14 @@ def test_update_upgrades_in_place_and_keeps_the_edited_settings(story: Story) ->
     assert story.files["update"][TOKEN_PATH] == story.files["second"][TOKEN_PATH]
 
 
+def test_a_broken_config_is_named_and_the_service_not_restarted(story: Story) -> None:
+    broken = story.runs["broken"]
+    assert broken.returncode != 0
+    assert "[speach]" in broken.output and "not (re)started" in broken.output
+    assert "would run: systemctl restart" not in broken.output
+    assert story.broken_config_kept
+
+
 def test_uninstall_keeps_settings_and_purge_removes_them(story: Story) -> None:
     after = story.files["uninstall"]
     for gone in (VENV, "opt/looksay", UNIT, WANTS, "usr/local/bin/looksay"):
@@ -329,8 +349,10 @@ def test_bad_token_files_are_refused_before_anything_changes(tmp_path: Path) -> 
     root.mkdir()
     empty = tmp_path / "empty"
     empty.write_text("\n")
+    two = tmp_path / "two"
+    two.write_text("hf_abc def\nsecond line\n")
     for token_file, message in ((tmp_path / "missing", "cannot read the token file"),
-                                (empty, "is empty")):
+                                (empty, "is empty"), (two, "one token on one line")):
         done = subprocess.run([str(SCRIPT), "--root", str(root), "--hf-token-file",
                                str(token_file)], capture_output=True, text=True,
                               timeout=30, check=False)
