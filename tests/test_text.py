@@ -49,3 +49,8 @@ def test_a_sentence_longer_than_the_limit_is_split_at_pauses():
     pieces = text.chunks(long, max_chars=50)
     assert all(len(p) <= 50 for p in pieces)
     assert " ".join(pieces).split() == long.split()
+
+
+def test_html_tags_and_quote_marks_are_removed_but_comparisons_stay():
+    assert text.clean("<b>Hot</b> coffee.\n> quoted") == "Hot coffee. quoted"
+    assert text.clean("A sign says 3 > 2.") == "A sign says 3 > 2."

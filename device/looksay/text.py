@@ -14,7 +14,8 @@ import re
 _ABBREVIATIONS = {"e.g.", "i.e.", "mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "etc.", "approx.",
                   "no.", "fig."}
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
-_MARKUP = re.compile(r"[*_`#>|~]+")
+_TAGS = re.compile(r"<[^<>]{1,40}>")
+_MARKUP = re.compile(r"[*_`#|~]+|^\s*>+", re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:[-•*+]|\d+[.)])\s+", re.MULTILINE)
 # Preambles a chat model puts before the description; they carry nothing for the listener.
 _PREAMBLE = re.compile(
@@ -26,6 +27,7 @@ _PREAMBLE = re.compile(
 def clean(caption: str) -> str:
     """Remove markdown, bullets, chatty preambles and extra white space."""
     text = _BULLET.sub("", caption)
+    text = _TAGS.sub("", text)
     text = _MARKUP.sub("", text)
     text = " ".join(text.split())
     text = _PREAMBLE.sub("", text)
