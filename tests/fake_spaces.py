@@ -1,7 +1,7 @@
 """Stand-ins for the three Hugging Face Spaces: real local Gradio apps.
 
 Each stand-in has the same endpoint name, parameter names and return type as the real
-Space (shared/notes/gradio_apis.md §1-3, §6), answers deterministically, and can be told
+Space (docs/research/gradio_apis.md §1-3, §6), answers deterministically, and can be told
 to misbehave at run time, the way the real ones do:
 
 =============  ===========================================================================
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Stand-in Spaces running:", file=sys.stderr)
         for name, space in fakes.spaces.items():
             print(f"  {name:8} {space.url}  ({space.api_name})", file=sys.stderr)
-        print(f"\nUse them:\n  looksay describe --image tests/photos/cat-chelsea.jpg "
+        print(f"\nUse them:\n  .venv/bin/looksay describe --image tests/photos/cat-chelsea.jpg "
               f"{overrides}\n\nor put this in looksay.toml:\n\n{fakes.toml()}"
               f"Make one misbehave (modes: {', '.join(m for m in MODES if m)}):\n"
               f"  curl -d '{{\"mode\": \"slow\", \"delay\": 5}}' "

@@ -1,6 +1,6 @@
 """One remote Gradio app (a Hugging Face Space, or any Gradio server by URL) and its client.
 
-Why this wrapper exists, point by point (facts: shared/notes/gradio_apis.md):
+Why this wrapper exists, point by point (facts: docs/research/gradio_apis.md):
 
 * ``gradio_client.Client()`` can block forever while a Space builds, so it is built on a
   worker thread and the caller waits only until its own deadline. A build that outlives
