@@ -65,6 +65,8 @@ def test_set_overrides_one_key_and_bare_words_are_strings(tmp_path):
     ("[button2]\npin = 17\n", ["button2.pin", "button1.pin", "17"]),
     ("[camera]\nsource = \"file\"\n", ["camera.path"]),
     ("audio = 3\n", ["audio", "section"]),
+    ("timeout = 5\n[audio]\nvolume = 30\n", ["'timeout' is outside any section",
+                                               "[caption]"]),
     ("[audio\nvolume = 3\n", ["not valid TOML"]),
 ])
 def test_bad_values_are_refused_naming_file_and_key(tmp_path, text, names):
@@ -141,3 +143,9 @@ def test_readme_documents_every_key():
     for name, section in config.sections(config.Settings()):
         for key in section.__dataclass_fields__:
             assert f"`{name}.{key}`" in readme, f"README lacks {name}.{key}"
+
+
+def test_a_byte_order_mark_is_fine(tmp_path):
+    path = tmp_path / "looksay.toml"
+    path.write_bytes("\ufeff[audio]\nvolume = 30\n".encode())
+    assert config.load(path).audio.volume == 30

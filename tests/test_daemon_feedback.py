@@ -178,8 +178,8 @@ def test_volume_is_capped_remembered_and_followed_by_the_player(tmp_path, alsa_c
     assert volume.step(+1) == (80, True)
     assert volume.step(+1) == (80, False), "never above audio.max_volume"
     assert player.volume == 80
-    assert volume.set(5) == 5
-    assert volume.step(-1) == (0, True)
+    assert volume.set(5) == 10, "never below 10: a mute device could not be found again"
+    assert volume.step(-1) == (10, False)
     volume.set(65)
     _restart(volume)
     again = _volume(tmp_path, out, "audio.volume=50", "audio.max_volume=80")

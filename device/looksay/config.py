@@ -288,8 +288,8 @@ def load(path: str | os.PathLike[str] | None = None, overrides: list[str] | None
     raw: dict[str, Any] = {}
     source: Path | None = None
     try:
-        with chosen.open("rb") as fh:
-            raw = tomllib.load(fh)
+        # utf-8-sig: some editors on other systems start the file with a byte-order mark.
+        raw = tomllib.loads(chosen.read_bytes().decode("utf-8-sig"))
         source = chosen
     except FileNotFoundError:
         if explicit:
@@ -334,6 +334,11 @@ def _build(raw: dict[str, Any], where: str, source: Path | None) -> Settings:
     known = dict(sections(defaults))
     built: dict[str, Any] = {}
     for name, value in raw.items():
+        if not isinstance(value, dict) and name not in known:
+            owner = next((s for s, sec in known.items() if name in
+                          sec.__dataclass_fields__), None)
+            hint = f"put it under [{owner}]" if owner else "keys belong under a [section]"
+            raise ConfigError(f"{where}: '{name}' is outside any section: {hint}.")
         if name not in known:
             raise ConfigError(f"{where}: unknown section [{name}]{_did_you_mean(name, known)}. "
                               f"Sections are: {', '.join(known)}.")
